@@ -30,14 +30,19 @@ def secret_values(extra: Iterable[str] = ()) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def redact(value: Any, extra: Iterable[str] = ()) -> Any:
+def redact(value: Any, extra: Iterable[str] = (), secrets: list[str] | None = None) -> Any:
     """Return ``value`` with every secret replaced by ``[REDACTED]``.
 
     Strings, and strings nested in dicts, lists and tuples, are redacted; other
     values are returned unchanged.
+
+    Args:
+        value: what to redact.
+        extra: more secret values, on top of the environment's.
+        secrets: a list from :func:`secret_values` computed once, for hot paths that
+            redact many values (reading the environment costs more than redacting).
     """
-    secrets = secret_values(extra)
-    return _redact(value, secrets)
+    return _redact(value, secret_values(extra) if secrets is None else secrets)
 
 
 def _redact(value: Any, secrets: list[str]) -> Any:
