@@ -96,7 +96,7 @@ class MultiStepAgent:
             from .tools.default_tools import TOOL_MAPPING
 
             present = {getattr(t, "name", None) for t in tool_list}
-            tool_list += [TOOL_MAPPING[n]() for n in self._base_tool_names()
+            tool_list += [self._make_base_tool(TOOL_MAPPING[n]) for n in self._base_tool_names()
                           if n in TOOL_MAPPING and n not in present]
         result: dict[str, Tool] = {}
         for t in tool_list:
@@ -109,8 +109,17 @@ class MultiStepAgent:
         result.setdefault("final_answer", FinalAnswerTool())
         return result
 
+    def _make_base_tool(self, cls: type) -> Tool:
+        return cls()
+
     def initialize_system_prompt(self) -> str:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the agent holds (executors, worker processes)."""
+        for t in self.tools.values():
+            if callable(getattr(t, "close", None)):
+                t.close()
 
     # --- inspection -----------------------------------------------------------
 
@@ -440,7 +449,8 @@ class CodeAgent(MultiStepAgent):
             self._executor.interrupt()
 
     def close(self) -> None:
-        """Release the executor (kills a sandbox worker)."""
+        """Release the executor (kills a sandbox worker) and the tools' resources."""
+        super().close()
         if self._executor is not None:
             self._executor.close()
             self._executor, self._executor_ready = None, False
@@ -489,6 +499,17 @@ class ToolCallingAgent(MultiStepAgent):
     """
 
     agent_type = "ToolCallingAgent"
+
+    def __init__(self, tools: Any, model: Model, executor_type: str = "local", **kwargs: Any):
+        self.executor_type = executor_type
+        super().__init__(tools, model, **kwargs)
+
+    def _make_base_tool(self, cls: type) -> Tool:
+        # The python_interpreter of the default toolbox runs in the agent's executor
+        # tier: in a public Space that is the sandbox, never in-process by surprise.
+        if getattr(cls, "name", None) == "python_interpreter":
+            return cls(executor=self.executor_type)
+        return cls()
 
     def _base_tool_names(self) -> list[str]:
         return super()._base_tool_names() + ["python_interpreter"]

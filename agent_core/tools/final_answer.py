@@ -18,4 +18,10 @@ class FinalAnswerTool(Tool):
     output_type = "any"
 
     def forward(self, answer: Any) -> Any:
-        return answer
+        # Images and audio become agent types (shown as such by consoles, UIs and the
+        # run log); text and other values are returned as they are.
+        if answer is None or isinstance(answer, (str, int, float, bool, list, dict, tuple)):
+            return answer
+        from ..agent_types import handle_agent_output_types
+
+        return handle_agent_output_types(answer)

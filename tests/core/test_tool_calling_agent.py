@@ -230,3 +230,37 @@ def test_write_memory_to_messages_shows_system_task_steps():
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert "New task:\nWhat is 2 + 3?" in messages[1]["content"]
     assert "Observation:\n5" in messages[3]["content"]
+
+
+def test_base_toolbox_python_interpreter_runs_in_the_agents_executor_tier():
+    agent = ToolCallingAgent(tools=[], model=ScriptedModel([]), add_base_tools=True,
+                             executor_type="sandbox", verbosity_level=0)
+    assert set(agent.tools) >= {"web_search", "visit_webpage", "transcriber",
+                                "python_interpreter", "final_answer"}
+    assert agent.tools["python_interpreter"].executor_type == "sandbox"
+    from agent_core import CodeAgent
+    code_agent = CodeAgent(tools=[], model=ScriptedModel([]), add_base_tools=True)
+    assert "python_interpreter" not in code_agent.tools
+
+
+def test_image_final_answers_become_agent_images():
+    from PIL import Image
+
+    from agent_core import AgentImage
+
+    @tool
+    def draw(size: int) -> Image.Image:
+        """Draws a red square.
+
+        Args:
+            size: side in pixels.
+        """
+        return Image.new("RGB", (size, size), "red")
+
+    agent = ToolCallingAgent(tools=[draw], model=ScriptedModel([
+        call("draw", size=8),
+        ChatMessage(content=None, tool_calls=[ModelToolCall("final_answer", {"answer": None})]),
+    ]), verbosity_level=0)
+    agent.model.replies[1] = call("final_answer", answer="img")
+    answer = agent.run("draw", additional_args={"img": Image.new("RGB", (4, 4), "blue")})
+    assert isinstance(answer, AgentImage) and answer.to_raw().size == (4, 4)
