@@ -6,8 +6,9 @@ Everything public is listed in ``__all__`` and imported lazily on first use, so
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from ._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -64,13 +65,7 @@ def load_tool(repo_id: str, trust_remote_code: bool = False, revision: str | Non
                       token=token, **kwargs)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -6,8 +6,9 @@ lazily so that ``import agent_core.executors`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .._lazy import lazy_getattr
 
 __all__ = ["CodeOutput", "Executor", "LocalPythonExecutor", "SandboxExecutor", "E2BExecutor",
            "DEFAULT_AUTHORIZED_IMPORTS"]
@@ -19,13 +20,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:
