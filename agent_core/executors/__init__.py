@@ -6,7 +6,6 @@ lazily so that ``import agent_core.executors`` stays cheap.
 
 from __future__ import annotations
 
-
 from .._lazy import lazy_getattr
 
 __all__ = ["CodeOutput", "Executor", "LocalPythonExecutor", "SandboxExecutor", "E2BExecutor",
