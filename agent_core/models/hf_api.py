@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..exceptions import MissingDependencyError
-from .base import ChatMessage, ChatMessageStreamDelta, Model, tool_to_openai_schema
-from .openai_server import (OpenAIStreamAssembler, chat_message_from_openai, http_error,
-                            to_openai_messages, unavailable_error)
+from .base import tool_to_openai_schema
+from .openai_server import (OpenAIStyleModel, http_error, to_openai_messages, unavailable_error)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools.base import Tool
@@ -43,7 +42,7 @@ def _hf_errors(secrets: tuple) -> Iterator[None]:
         raise http_error(status, f"{type(err).__name__}: {err}", body, secrets) from None
 
 
-class HfApiModel(Model):
+class HfApiModel(OpenAIStyleModel):
     """A chat model served by Hugging Face Inference Providers or any TGI/OpenAI-style URL.
 
     Args:
@@ -87,6 +86,12 @@ class HfApiModel(Model):
     def _secrets(self) -> tuple:
         return (self.token,) if self.token else ()
 
+    def _errors(self) -> Any:
+        return _hf_errors(self._secrets())
+
+    def _complete(self, params: dict) -> Any:
+        return self.client.chat_completion(**params)
+
     def _request(self, messages: list[dict], stop_sequences: list[str] | None,
                  tools: list["Tool"] | None, kwargs: dict) -> dict:
         params: dict[str, Any] = {}
@@ -101,41 +106,6 @@ class HfApiModel(Model):
         if tools:
             params["tools"] = [tool_to_openai_schema(t) for t in tools]
         return params
-
-    def generate(self, messages: list[dict], stop_sequences: list[str] | None = None,
-                 tools: list["Tool"] | None = None, **kwargs: Any) -> ChatMessage:
-        """Generate a whole reply. See :meth:`agent_core.models.base.Model.generate`."""
-        params = self._request(messages, stop_sequences, tools, kwargs)
-
-        def call() -> Any:
-            with _hf_errors(self._secrets()):
-                return self.client.chat_completion(**params)
-
-        message = chat_message_from_openai(self._retry(call), messages)
-        self.last_token_usage = message.token_usage
-        return message
-
-    def generate_stream(self, messages: list[dict], stop_sequences: list[str] | None = None,
-                        tools: list["Tool"] | None = None,
-                        **kwargs: Any) -> Iterator[ChatMessageStreamDelta]:
-        """Yield the reply as it streams; the last delta has tool calls and usage."""
-        params = self._request(messages, stop_sequences, tools, kwargs)
-        params.setdefault("stream_options", {"include_usage": True})
-
-        def call() -> Any:
-            with _hf_errors(self._secrets()):
-                return self.client.chat_completion(stream=True, **params)
-
-        stream = self._retry(call)
-        assembler = OpenAIStreamAssembler(messages)
-        with _hf_errors(self._secrets()):
-            for chunk in stream:
-                delta = assembler.feed(chunk)
-                if delta is not None:
-                    yield delta
-        final = assembler.finish()
-        self.last_token_usage = final.token_usage
-        yield final
 
 
 InferenceClientModel = HfApiModel

@@ -13,9 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..exceptions import MissingDependencyError
-from .base import ChatMessage, ChatMessageStreamDelta, Model, tool_to_openai_schema
-from .openai_server import (OpenAIStreamAssembler, chat_message_from_openai, openai_errors,
-                            to_openai_messages, unavailable_error)
+from .openai_server import OpenAIStyleModel, openai_errors, unavailable_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools.base import Tool
@@ -51,7 +49,7 @@ def _connection_failure(err: BaseException) -> bool:
     return False
 
 
-class LiteLLMModel(Model):
+class LiteLLMModel(OpenAIStyleModel):
     """A model reached through ``litellm.completion`` (``pip install litellm``).
 
     Args:
@@ -92,59 +90,20 @@ class LiteLLMModel(Model):
         litellm.suppress_debug_info = True
         return litellm
 
-    def _secrets(self) -> tuple:
-        return (self.api_key,) if self.api_key else ()
-
     def _request(self, messages: list[dict], stop_sequences: list[str] | None,
                  tools: list["Tool"] | None, kwargs: dict) -> dict:
-        params: dict[str, Any] = {"num_retries": 0, "max_retries": 0, **self.kwargs, **kwargs,
-                                  "model": self.model_id,
-                                  "messages": to_openai_messages(messages)}
+        params: dict[str, Any] = {"num_retries": 0, "max_retries": 0,
+                                  **super()._request(messages, stop_sequences, tools, kwargs)}
         if self.api_base:
             params["api_base"] = self.api_base
         if self.api_key:
             params["api_key"] = self.api_key
         if self.num_ctx and self.model_id.startswith("ollama"):
             params["num_ctx"] = self.num_ctx
-        if stop_sequences:
-            params["stop"] = list(stop_sequences)
-        if tools:
-            params["tools"] = [tool_to_openai_schema(t) for t in tools]
         return params
 
-    def generate(self, messages: list[dict], stop_sequences: list[str] | None = None,
-                 tools: list["Tool"] | None = None, **kwargs: Any) -> ChatMessage:
-        """Generate a whole reply. See :meth:`agent_core.models.base.Model.generate`."""
-        litellm = self._import_litellm()
-        params = self._request(messages, stop_sequences, tools, kwargs)
+    def _errors(self) -> Any:
+        return _litellm_errors(self._secrets())
 
-        def call() -> Any:
-            with _litellm_errors(self._secrets()):
-                return litellm.completion(**params)
-
-        message = chat_message_from_openai(self._retry(call), messages)
-        self.last_token_usage = message.token_usage
-        return message
-
-    def generate_stream(self, messages: list[dict], stop_sequences: list[str] | None = None,
-                        tools: list["Tool"] | None = None,
-                        **kwargs: Any) -> Iterator[ChatMessageStreamDelta]:
-        """Yield the reply as it streams; the last delta has tool calls and usage."""
-        litellm = self._import_litellm()
-        params = self._request(messages, stop_sequences, tools, kwargs)
-        params.setdefault("stream_options", {"include_usage": True})
-
-        def call() -> Any:
-            with _litellm_errors(self._secrets()):
-                return litellm.completion(stream=True, **params)
-
-        stream = self._retry(call)
-        assembler = OpenAIStreamAssembler(messages)
-        with _litellm_errors(self._secrets()):
-            for chunk in stream:
-                delta = assembler.feed(chunk)
-                if delta is not None:
-                    yield delta
-        final = assembler.finish()
-        self.last_token_usage = final.token_usage
-        yield final
+    def _complete(self, params: dict) -> Any:
+        return self._import_litellm().completion(**params)

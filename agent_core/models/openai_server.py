@@ -198,7 +198,73 @@ def openai_errors(secrets: tuple) -> Iterator[None]:
 # --- the models ----------------------------------------------------------------
 
 
-class OpenAIServerModel(Model):
+class OpenAIStyleModel(Model):
+    """Base of the backends that speak the OpenAI chat-completions format.
+
+    Subclasses implement :meth:`_complete` (one API call with the given parameters,
+    streaming when ``params["stream"]`` is set) and :meth:`_errors` (a context manager
+    turning the library's failures into ours); retries, streaming assembly and token
+    usage are shared.
+    """
+
+    def _secrets(self) -> tuple:
+        key = getattr(self, "api_key", None)
+        return (key,) if key else ()
+
+    def _errors(self) -> Any:
+        return openai_errors(self._secrets())
+
+    def _complete(self, params: dict) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement _complete()")
+
+    def _request(self, messages: list[dict], stop_sequences: list[str] | None,
+                 tools: list["Tool"] | None, kwargs: dict) -> dict:
+        params = {**self.kwargs, **kwargs, "model": self.model_id,
+                  "messages": to_openai_messages(messages)}
+        if stop_sequences:
+            params["stop"] = list(stop_sequences)
+        if tools:
+            params["tools"] = [tool_to_openai_schema(t) for t in tools]
+        return params
+
+    def generate(self, messages: list[dict], stop_sequences: list[str] | None = None,
+                 tools: list["Tool"] | None = None, **kwargs: Any) -> ChatMessage:
+        """Generate a whole reply. See :meth:`agent_core.models.base.Model.generate`."""
+        params = self._request(messages, stop_sequences, tools, kwargs)
+
+        def call() -> Any:
+            with self._errors():
+                return self._complete(params)
+
+        message = chat_message_from_openai(self._retry(call), messages)
+        self.last_token_usage = message.token_usage
+        return message
+
+    def generate_stream(self, messages: list[dict], stop_sequences: list[str] | None = None,
+                        tools: list["Tool"] | None = None,
+                        **kwargs: Any) -> Iterator[ChatMessageStreamDelta]:
+        """Yield the reply as it streams; the last delta has tool calls and usage."""
+        params = self._request(messages, stop_sequences, tools, kwargs)
+        params.setdefault("stream_options", {"include_usage": True})
+        params["stream"] = True
+
+        def call() -> Any:
+            with self._errors():
+                return self._complete(params)
+
+        stream = self._retry(call)
+        assembler = OpenAIStreamAssembler(messages)
+        with self._errors():
+            for chunk in stream:
+                delta = assembler.feed(chunk)
+                if delta is not None:
+                    yield delta
+        final = assembler.finish()
+        self.last_token_usage = final.token_usage
+        yield final
+
+
+class OpenAIServerModel(OpenAIStyleModel):
     """Any OpenAI-compatible chat completions API, through the ``openai`` client.
 
     Args:
@@ -235,53 +301,8 @@ class OpenAIServerModel(Model):
         return openai.OpenAI(base_url=self.api_base, api_key=self.api_key,
                              **{"max_retries": 0, **self.client_kwargs})
 
-    def _secrets(self) -> tuple:
-        return (self.api_key,) if self.api_key else ()
-
-    def _request(self, messages: list[dict], stop_sequences: list[str] | None,
-                 tools: list["Tool"] | None, kwargs: dict) -> dict:
-        params = {**self.kwargs, **kwargs, "model": self.model_id,
-                  "messages": to_openai_messages(messages)}
-        if stop_sequences:
-            params["stop"] = list(stop_sequences)
-        if tools:
-            params["tools"] = [tool_to_openai_schema(t) for t in tools]
-        return params
-
-    def generate(self, messages: list[dict], stop_sequences: list[str] | None = None,
-                 tools: list["Tool"] | None = None, **kwargs: Any) -> ChatMessage:
-        """Generate a whole reply. See :meth:`agent_core.models.base.Model.generate`."""
-        params = self._request(messages, stop_sequences, tools, kwargs)
-
-        def call() -> Any:
-            with openai_errors(self._secrets()):
-                return self.client.chat.completions.create(**params)
-
-        message = chat_message_from_openai(self._retry(call), messages)
-        self.last_token_usage = message.token_usage
-        return message
-
-    def generate_stream(self, messages: list[dict], stop_sequences: list[str] | None = None,
-                        tools: list["Tool"] | None = None,
-                        **kwargs: Any) -> Iterator[ChatMessageStreamDelta]:
-        """Yield the reply as it streams; the last delta has tool calls and usage."""
-        params = self._request(messages, stop_sequences, tools, kwargs)
-        params.setdefault("stream_options", {"include_usage": True})
-
-        def call() -> Any:
-            with openai_errors(self._secrets()):
-                return self.client.chat.completions.create(stream=True, **params)
-
-        stream = self._retry(call)
-        assembler = OpenAIStreamAssembler(messages)
-        with openai_errors(self._secrets()):
-            for chunk in stream:
-                delta = assembler.feed(chunk)
-                if delta is not None:
-                    yield delta
-        final = assembler.finish()
-        self.last_token_usage = final.token_usage
-        yield final
+    def _complete(self, params: dict) -> Any:
+        return self.client.chat.completions.create(**params)
 
 
 class AzureOpenAIServerModel(OpenAIServerModel):
