@@ -110,6 +110,9 @@ def _encode_known(value: Any) -> Any:
     if isinstance(value, _dt.timedelta):
         return {TAG: "timedelta", "v": value.total_seconds()}
     # Third-party types, only if their package is already loaded (never import it).
+    media = _encode_agent_type(value)
+    if media is not None:
+        return media
     pil = sys.modules.get("PIL.Image")
     if pil is not None and isinstance(value, pil.Image):
         buffer = io.BytesIO()
@@ -129,6 +132,26 @@ def _encode_known(value: Any) -> Any:
         except Exception:  # noqa: BLE001 - odd dtypes: repr below
             return None
     return None
+
+
+def _encode_agent_type(value: Any) -> Any:
+    """Agent types (what tools return) cross as media, not as their repr."""
+    types = sys.modules.get("agent_core.agent_types")
+    if types is None:
+        return None
+    if isinstance(value, types.AgentImage):
+        return encode(value.to_raw())
+    if isinstance(value, types.AgentAudio):
+        return {TAG: "audio", "wav": base64.b64encode(value.wav_bytes()).decode()}
+    if isinstance(value, types.AgentText):
+        return str(value)
+    return None
+
+
+def _decode_audio(b64: str) -> Any:
+    from agent_core.agent_types import AgentAudio
+
+    return AgentAudio(base64.b64decode(b64))
 
 
 def _encode_array(array: Any, np: Any) -> Any:
@@ -178,6 +201,7 @@ def _decode_leaf(tag: str, obj: dict, allow_pickle: bool) -> Any:
         "time": lambda: _dt.time.fromisoformat(obj["v"]),
         "timedelta": lambda: _dt.timedelta(seconds=obj["v"]),
         "image": lambda: _decode_image(obj["png"]),
+        "audio": lambda: _decode_audio(obj["wav"]),
         "ndarray": lambda: _decode_array(obj),
         "ndarray_list": lambda: __import__("numpy").array(decode(obj["items"])),
         "dataframe": lambda: _decode_pandas(obj["json"], "frame"),

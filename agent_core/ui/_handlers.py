@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+from ..events import StepStart
 from .messages import ChatRenderer, error_message, user_messages
 from .session import Session, SessionManager
 from .uploads import UploadPolicy, accept_uploads, describe_uploads
@@ -89,8 +90,11 @@ class ChatHandlers:
     def _controls(running: bool) -> tuple[Any, Any]:
         import gradio as gr
 
-        return (gr.update(value=None, interactive=not running),
-                gr.update(interactive=running))
+        # Only locking clears the input: unlocking must not wipe what the visitor may
+        # already be typing (it runs a moment after the run or "New conversation").
+        textbox = gr.update(value=None, interactive=False) if running else \
+            gr.update(interactive=True)
+        return textbox, gr.update(interactive=running)
 
     def _session(self, request: Any) -> Session:
         return self.manager.get(_session_id(request))
@@ -147,6 +151,7 @@ class ChatHandlers:
             if not session.busy:
                 break
             await asyncio.sleep(0.1)
+        first = 1 if session.fresh else _first_step(session.agent)  # before the run starts
         try:
             run = session.start_run(task, images=images or None, wait_s=0.5,
                                     timeout_s=self.settings.run_timeout_s)
@@ -156,15 +161,24 @@ class ChatHandlers:
             return
         renderer = ChatRenderer(session.chat, allowed_dirs=session.allowed_dirs(),
                                 id_prefix=f"r{session.runs}")
+        if first is not None and not getattr(session.agent, "planning_interval", None):
+            # Shown at once, without waiting for the run's thread to get going.
+            renderer.feed(StepStart(step_number=first))
+            yield _copy(renderer.messages)
         try:
             async for batch in run.abatches(self._interval,
                                             grace_s=self.settings.stop_grace_s):
+                if renderer.messages is not session.chat:
+                    return  # "New conversation" was pressed: this chat is gone
                 if renderer.feed_all(batch):
                     yield _copy(renderer.messages)
         except Exception as err:  # never leave a spinner behind
             logger.warning("Rendering a run failed", exc_info=True)
             renderer.messages.append(error_message(f"{type(err).__name__}: {err}"))
             yield _copy(renderer.messages)
+        finally:
+            if not run.finished.is_set():
+                run.stop()  # the visitor went away mid-run, or rendering failed
 
     def _interval(self) -> float:
         busy = self.manager.active_runs()
@@ -176,7 +190,7 @@ class ChatHandlers:
         if session is not None:
             session.stop()
 
-    def new_conversation(self, request: Any) -> tuple:
+    def new_conversation(self, request: Any) -> list:
         """Clear the visitor's chat, memory, variables and uploads."""
         session = self._session(request)
         session.new_conversation()
@@ -185,11 +199,6 @@ class ChatHandlers:
     def unload(self, request: Any) -> None:
         """The browser went away: release the session (worker, files)."""
         self.manager.release(_session_id(request))
-
-    def load(self, request: Any) -> list[dict]:
-        """The chat of the session (empty for a new page)."""
-        session = self.manager.peek(_session_id(request))
-        return _copy(session.chat) if session is not None else []
 
     # --- runs tab -------------------------------------------------------------
 
@@ -224,6 +233,15 @@ class ChatHandlers:
         if record is None or record.get("session") != session_hash:
             return [{"role": "assistant", "content": "This run is not one of yours."}]
         return run_to_chat_messages(record, runs_dir)
+
+
+def _first_step(agent: Any) -> int | None:
+    """The number of the next action step of a follow-up run."""
+    memory = getattr(agent, "memory", None)
+    try:
+        return len(memory.action_steps()) + 1 if memory is not None else None
+    except Exception:
+        return None
 
 
 def _session_id(request: Any) -> str:

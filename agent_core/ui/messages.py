@@ -252,7 +252,11 @@ class ChatRenderer:
     def _on_RunStart(self, event: RunStart) -> bool:  # noqa: N802
         return False
 
-    def _on_StepStart(self, event: StepStart) -> None:  # noqa: N802
+    def _on_StepStart(self, event: StepStart) -> bool | None:  # noqa: N802
+        step = self.step
+        if step is not None and (step.number, step.kind) == (event.step_number, event.kind) \
+                and not step.text and not step.calls:
+            return False  # already shown (the UI announces a step before the run starts)
         self._close_step()
         planning = event.kind == "planning"
         title = "Plan" if planning else f"Step {event.step_number}"
@@ -418,7 +422,7 @@ class ChatRenderer:
         if step.kind != "final" and 0 <= step.box < len(self.messages):
             box = self.messages[step.box]
             if box.get("content") == "*Thinking…*":
-                box["content"] = "*(interrupted)*"
+                box["content"] = "*(ended before acting)*"
             metadata = box.get("metadata") or {}
             if metadata.get("status") == "pending":
                 box["metadata"] = {**metadata, "status": "done"}

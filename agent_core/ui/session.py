@@ -107,12 +107,15 @@ class RunStream:
             for event in self.agent.run(task, stream=True, reset=reset, images=images,
                                         additional_args=additional_args):
                 self.queue.put(event)
+                # Hand the GIL over after each event: with many runs in this process
+                # the event loop that serves every visitor must not wait behind them.
+                time.sleep(0)
         except BaseException as err:  # the stream reports errors itself; this is a bug guard
             logger.warning("Agent run failed outside its stream", exc_info=True)
             self.queue.put(RunEnd(run_id="", status="error", error=_readable_error(err)))
         finally:
-            self.queue.put(_DONE)
             self.finished.set()
+            self.queue.put(_DONE)
             if self._on_done is not None:
                 self._on_done()
 

@@ -57,3 +57,19 @@ def test_object_arrays_are_refused_from_raw_buffers():
     forged = {"__ac__": "ndarray", "dtype": "|O", "shape": [1], "b64": "AAAAAAAAAAA="}
     with pytest.raises(ValueError, match="refusing"):
         _codec.decode(forged)
+
+
+def test_agent_types_cross_as_media_not_as_text():
+    import numpy as np
+    from PIL import Image
+
+    from agent_core.agent_types import AgentAudio, AgentImage, AgentText
+    from agent_core.executors import _codec
+
+    image = _codec.loads(_codec.dumps(AgentImage(Image.new("RGB", (5, 3), "red"))))
+    assert isinstance(image, Image.Image) and image.size == (5, 3)
+    tone = np.sin(np.linspace(0, 100, 1600)).astype("float32")
+    audio = _codec.loads(_codec.dumps(AgentAudio(tone, samplerate=16000)))
+    assert isinstance(audio, AgentAudio) and audio.samplerate == 16000
+    assert abs(audio.duration_s - 0.1) < 0.01
+    assert _codec.loads(_codec.dumps(AgentText("hi"))) == "hi"

@@ -345,3 +345,26 @@ def test_closed_executor_refuses_work():
     ex.close()
     with pytest.raises(RuntimeError, match="closed"):
         ex("1")
+
+
+def test_tool_images_reach_the_host_as_images_through_the_sandbox():
+    from PIL import Image
+
+    from agent_core import AgentImage, CodeAgent, ScriptedModel, tool
+
+    @tool
+    def draw(size: int) -> object:  # this module's annotations are strings: no Image
+        """Draws a square.
+
+        Args:
+            size: side in pixels.
+        """
+        return AgentImage(Image.new("RGB", (size, size), "green"))
+
+    model = ScriptedModel(["Code:\n```py\nimg = draw(size=6)\nfinal_answer(img)\n```"])
+    agent = CodeAgent(tools=[draw], model=model, executor_type="sandbox", verbosity_level=0)
+    try:
+        answer = agent.run("draw")
+    finally:
+        agent.close()
+    assert isinstance(answer, AgentImage) and answer.to_raw().size == (6, 6)
