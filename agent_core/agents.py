@@ -437,10 +437,10 @@ class CodeAgent(MultiStepAgent):
             self._executor_ready = False
 
     def _run_stream(self, task, reset, images, additional_args, max_steps):
-        if additional_args and self._executor is not None and not reset:
+        # A fresh or reset executor receives the whole state when first used; a live one
+        # continuing the conversation only needs the new variables.
+        if additional_args and not reset and self._executor_ready:
             self._executor.send_variables(dict(additional_args))
-        if additional_args:
-            self._executor_ready = False
         yield from super()._run_stream(task, reset, images, additional_args, max_steps)
 
     def interrupt(self) -> None:

@@ -264,3 +264,17 @@ def test_image_final_answers_become_agent_images():
     agent.model.replies[1] = call("final_answer", answer="img")
     answer = agent.run("draw", additional_args={"img": Image.new("RGB", (4, 4), "blue")})
     assert isinstance(answer, AgentImage) and answer.to_raw().size == (4, 4)
+
+
+def test_code_agent_additional_args_reach_the_code_and_persist_across_follow_ups():
+    from agent_core import CodeAgent
+
+    model = ScriptedModel([
+        "Code:\n```py\ntotal = sum(numbers)\nnumbers.append(99)\nfinal_answer(total)\n```",
+        "Code:\n```py\nfinal_answer((len(numbers), factor * total))\n```",
+    ])
+    agent = CodeAgent(tools=[], model=model, verbosity_level=0)
+    assert agent.run("sum them", additional_args={"numbers": [1, 2, 3]}) == 6
+    # the follow-up adds a variable; the code's own changes to `numbers` survive
+    assert agent.run("scale", reset=False, additional_args={"factor": 10}) == (4, 60)
+    assert "factor (int): 10" in model.calls[1][-1]["content"]
