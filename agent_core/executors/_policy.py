@@ -36,10 +36,11 @@ DEFAULT_AUTHORIZED_IMPORTS: tuple[str, ...] = (
     "calendar", "uuid",
 )
 
-# Dunder attributes that may be read on any object: they are plain strings (or the
-# type, which ``type()`` gives anyway) and lead nowhere.
+# Dunder attributes that may be read on any object: plain strings that lead nowhere.
+# ``__class__`` is not among them: no dunder walk starts anywhere, by any route
+# (``type(x)`` gives the type to code that needs it).
 READABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__", "__module__",
-                              "__class__", "__version__"})
+                              "__version__"})
 
 # Special methods a model's class may define, and reach through ``super()`` on its
 # own objects (``super().__init__(...)``). Left out on purpose: __del__ (would run at

@@ -58,7 +58,7 @@ CASES = {
                 self.breed = breed
         d = Dog("rex", "lab")
         (repr(d), d.shout, len(d), Animal.make("a") == Animal("a"), Dog.kind(), Animal.count,
-         d.__class__.__name__, type(d).__name__, hasattr(d, "__len__"))
+         type(d).__name__, type(d).__name__, hasattr(d, "__len__"))
         """, ("Animal('rex')", "REX!", 3, True, "animal", 3, "Dog", "Dog", True)),
     "dataclass_enum_namedtuple": ("""
         from dataclasses import dataclass, field, asdict

@@ -60,6 +60,12 @@ DUNDER_ROUTES = {
     "define_del": "class A:\n    def __del__(self):\n        pass",
     "define_init_subclass": "class A:\n    def __init_subclass__(cls):\n        pass",
     "class_body_dunder": "class A:\n    __getattribute__ = None",
+    "class_attr_syntax": "(1).__class__",
+    "class_getattr": "getattr(1, '__cl' + 'ass__')",
+    "class_attrgetter": "import operator\noperator.attrgetter('__class__')(1)",
+    "class_partial_getattr": "import functools\nfunctools.partial(getattr, 1)('__class__')",
+    "class_map_getattr": "list(map(getattr, [1], ['__class__']))",
+    "class_formatter_get_field": "import string\nstring.Formatter().get_field('0.__class__', [1], {})",
 }
 
 FORMAT_ROUTES = {
