@@ -278,3 +278,23 @@ def test_code_agent_additional_args_reach_the_code_and_persist_across_follow_ups
     # the follow-up adds a variable; the code's own changes to `numbers` survive
     assert agent.run("scale", reset=False, additional_args={"factor": 10}) == (4, 60)
     assert "factor (int): 10" in model.calls[1][-1]["content"]
+
+
+def test_console_output_never_shows_secret_values(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from agent_core import CodeAgent
+    from agent_core.console import ConsolePrinter
+
+    secret = "hf_consoleSecretToken1234567890abcd"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    buffer = io.StringIO()
+    agent = CodeAgent(tools=[], model=ScriptedModel([
+        f"Code:\n```py\nprint('{secret}')\nfinal_answer('{secret}')\n```"]))
+    agent._console = ConsolePrinter(console=Console(file=buffer, width=200), model_label="m")
+    agent.run(f"Echo {secret}")
+    out = buffer.getvalue()
+    assert "New run" in out and "Execution logs:" in out and "Final answer" in out
+    assert secret not in out and "[REDACTED]" in out
