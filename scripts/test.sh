@@ -7,6 +7,7 @@ need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+ldconfig -p | grep -q libseccomp.so.2 || need_apt+=(libseccomp2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
